@@ -1,0 +1,73 @@
+# azdo.auth — single entry point. `make demo` runs the demo, `make test` runs every check.
+# Everything is installed into .venv from requirements*.txt; nothing outside the project is touched.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3.11
+PYVER := 3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+CACHE := $(CURDIR)/.cache
+COLLECTIONS := $(CACHE)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/azdo/auth
+ANSIBLE_TEST_PIP := 24_2
+
+export ANSIBLE_HOME := $(CACHE)/ansible-home
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_LOCAL_TEMP := $(CACHE)/ansible-tmp
+export ANSIBLE_NOCOLOR := 1
+export PYTHONPATH := $(COLLECTIONS):$(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help bootstrap demo test sanity units integration lint changelog-lint clean
+
+help:
+	@echo "make demo   - run the end-to-end demo against local emulators"
+	@echo "make test   - sanity, unit, integration tests and lint (what CI runs)"
+	@echo "make units | integration | sanity | lint - one part"
+
+bootstrap: $(VENV)/.bootstrapped $(COLLECTION_LINK)
+
+$(VENV)/.bootstrapped: requirements.txt requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	touch $@
+
+# The collection must be importable as ansible_collections.azdo.auth: link the checkout into a
+# collections path inside the project instead of asking the user to move it.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+demo: bootstrap
+	$(BIN)/python -m tests.demo
+
+test: bootstrap sanity units integration lint
+	@echo "make test: all checks passed"
+
+units: bootstrap
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+integration: bootstrap
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+# ansible-test only works from .../ansible_collections/azdo/auth and only sees files git lists:
+# copy those files to a directory outside the work tree, with a project-local HOME so its
+# virtual environments and caches stay in .cache, and its pip bootstrap needs no download.
+sanity: bootstrap
+	mkdir -p $(CACHE)/test-home/.ansible/test/cache
+	cp tests/utils/get_pip.py $(CACHE)/test-home/.ansible/test/cache/get_pip_$(ANSIBLE_TEST_PIP).py
+	tmp=$$(mktemp -d); dest=$$tmp/ansible_collections/azdo/auth; mkdir -p $$dest; rc=0; \
+	  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do \
+	    if [ -e "$$f" ]; then mkdir -p "$$dest/$$(dirname "$$f")"; cp -p "$$f" "$$dest/$$f"; fi; done; \
+	  (cd $$dest && HOME=$(CACHE)/test-home PATH=$(BIN):$$PATH \
+	    $(BIN)/ansible-test sanity --venv --python $(PYVER) --color no) || rc=$$?; \
+	  rm -rf $$tmp; exit $$rc
+
+lint: bootstrap
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf $(CACHE) tests/output

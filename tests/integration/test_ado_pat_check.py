@@ -19,7 +19,7 @@ def test_every_diagnosis_code_through_ansible_playbook(run_playbook, target_vars
         assert_no_secret(str(emulator.requests()), credentials.values())
 
 
-def test_env_fallbacks_for_url_and_pat(run_playbook, hosted, credentials, tmp_path):
+def test_env_fallbacks_for_url_and_pat_with_debug_output(run_playbook, hosted, credentials, tmp_path):
     playbook = tmp_path / 'env.yml'
     playbook.write_text('''
 - hosts: localhost
@@ -33,6 +33,7 @@ def test_env_fallbacks_for_url_and_pat(run_playbook, hosted, credentials, tmp_pa
           - from_env.valid
           - from_env.authenticated_user.unique_name == 'admin@fabrikam.example'
 ''', encoding='utf-8')
-    run = run_playbook(playbook, env={'AZDO_URL': hosted.url, 'AZURE_DEVOPS_EXT_PAT': credentials['good']}, verbosity=4)
+    run = run_playbook(playbook, env={'AZDO_URL': hosted.url, 'AZURE_DEVOPS_EXT_PAT': credentials['good'],
+                                      'ANSIBLE_DEBUG': '1'}, verbosity=4)
     assert run.rc == 0, run.tail()
     assert_no_secret(run.output, credentials.values())

@@ -1,0 +1,22 @@
+"""API areas of the emulator, one module each.
+
+Each module exposes ``register(router)``; add a new area by writing a module
+with that function and listing it in :data:`AREA_MODULES`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import core, identities, location, probes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..routing import Router
+
+AREA_MODULES = (location, core, identities, probes)
+
+
+def register_all(router: "Router") -> None:
+    """Register the routes of every area module."""
+    for module in AREA_MODULES:
+        module.register(router)

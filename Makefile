@@ -19,7 +19,7 @@ export PYTHONPATH := $(COLLECTIONS):$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help bootstrap demo test sanity units integration lint changelog-lint clean
+.PHONY: help bootstrap demo test sanity units integration molecule lint clean
 
 help:
 	@echo "make demo   - run the end-to-end demo against local emulators"
@@ -43,7 +43,7 @@ $(COLLECTION_LINK):
 demo: bootstrap
 	$(BIN)/python -m tests.demo
 
-test: bootstrap sanity units integration lint
+test: bootstrap sanity units integration molecule lint
 	@echo "make test: all checks passed"
 
 units: bootstrap
@@ -64,6 +64,16 @@ sanity: bootstrap
 	  (cd $$dest && HOME=$(CACHE)/test-home PATH=$(BIN):$$PATH \
 	    $(BIN)/ansible-test sanity --venv --python $(PYVER) --color no) || rc=$$?; \
 	  rm -rf $$tmp; exit $$rc
+
+# Every role's molecule scenarios (delegated driver against localhost; each scenario starts and stops
+# the local parts it needs).
+molecule: bootstrap
+	for scenario in roles/*/molecule/*/molecule.yml; do \
+	  [ -e "$$scenario" ] || continue; \
+	  role=$$(dirname $$(dirname $$(dirname $$scenario))); name=$$(basename $$(dirname $$scenario)); \
+	  echo "== molecule $$role $$name"; \
+	  (cd $$role && PATH=$(BIN):$$PATH $(BIN)/molecule test -s $$name) || exit 1; \
+	done
 
 lint: bootstrap
 	$(BIN)/ansible-lint --profile production

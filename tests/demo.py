@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,18 @@ def _table(rows):
     return '\n'.join(lines)
 
 
+def _run_demo(cmd, env):
+    """Run the demo playbook; returns (exit code, the PLAY RECAP 'changed=' count)."""
+    completed = subprocess.run(cmd, cwd=str(ROOT), env=env, check=False, capture_output=True, text=True)
+    sys.stdout.write(completed.stdout)
+    sys.stderr.write(completed.stderr)
+    changed = None
+    for line in completed.stdout.splitlines():
+        if line.startswith('localhost') and 'changed=' in line:
+            changed = int(line.split('changed=')[1].split()[0])
+    return completed.returncode, changed
+
+
 def main():
     started = time.time()
     with start_emulator(mode='hosted', server_version='cloud') as cloud, \
@@ -42,22 +55,34 @@ def main():
             tempfile.TemporaryDirectory(prefix='azdo-demo-') as work:
         print('Azure DevOps Services emulator: %s' % cloud.url)
         print('Azure DevOps Server 2020 emulator: %s' % onprem.url)
-        report = os.path.join(work, 'pat_checks.json')
+        report = os.path.join(work, 'demo-report.json')
         vars_file = os.path.join(work, 'demo-vars.json')
+        password_file = os.path.join(work, 'vault-password')
+        with open(os.open(password_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w', encoding='utf-8') as handle:
+            handle.write(secrets.token_urlsafe(24))
         with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w', encoding='utf-8') as handle:
             json.dump({'demo_cloud_url': cloud.url, 'demo_onprem_url': onprem.url, 'demo_secrets': _secrets(cloud),
-                       'demo_allow_http': True, 'demo_report': report}, handle)
+                       'demo_allow_http': True, 'demo_report': report,
+                       'demo_store_file': os.path.join(work, 'demo-tokens.vault.yml')}, handle)
         env = dict(os.environ)
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(ROOT / '.cache' / 'collections'))
         cmd = [str(Path(sys.executable).with_name('ansible-playbook')), str(ROOT / 'playbooks' / 'demo.yml'),
                '-i', 'localhost,', '-e', 'ansible_connection=local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
-               '-e', '@%s' % vars_file]
-        completed = subprocess.run(cmd, cwd=str(ROOT), env=env, check=False)
-        if completed.returncode != 0 or not os.path.exists(report):
-            print('demo playbook failed (exit %d)' % completed.returncode)
-            return completed.returncode or 1
+               '-e', '@%s' % vars_file, '--vault-password-file', password_file]
+        code, dummy = _run_demo(cmd, env)
+        if code != 0 or not os.path.exists(report):
+            print('demo playbook failed (exit %d)' % code)
+            return code or 1
         with open(report, encoding='utf-8') as handle:
-            rows = json.load(handle)
+            first = json.load(handle)
+        print('\n== Second run of the same demo (nothing should change) ==')
+        code, changed_again = _run_demo(cmd, env)
+        if code != 0:
+            print('second demo run failed (exit %d)' % code)
+            return code
+        with open(report, encoding='utf-8') as handle:
+            second = json.load(handle)
+        rows = first['pat_checks']
         print()
         print('Summary: ado_pat_check against both emulators')
         print(_table(rows))
@@ -65,6 +90,13 @@ def main():
         for row in rows:
             if not row['valid']:
                 print('- %s @ %s: %s' % (row['item']['name'], row['url'], row['diagnosis']['remediation']))
+        print()
+        store = first['store']
+        print('Token store (Ansible Vault file): demo-pipeline-pat stored=%s fingerprint=%s expires_at=%s; '
+              'check with the PAT read back through the lookup: %s'
+              % (store['changed'], store['fingerprint'], store['expires_at'], store['check_from_store']))
+        print('Second run: store changed=%s, tasks changed=%s (the report file is the only write)'
+              % (second['store']['changed'], changed_again))
         print()
         print('demo finished in %.1f s' % (time.time() - started))
     return 0

@@ -23,10 +23,14 @@ class ModuleFailure(Exception):
         self.result = result
 
 
-def call(run, params, check_mode, warn):
-    """Run a module function; returns (failed, result) with ``msg`` set on failure."""
+def call(run, params, check_mode, warn, **context):
+    """Run a module function; returns (failed, result) with ``msg`` set on failure.
+
+    ``context`` carries what only the controller has (for example a store factory holding the
+    loaded vault secrets); module-side runs pass none.
+    """
     try:
-        result = run(params, check_mode, warn)
+        result = run(params, check_mode, warn, **context)
     except ModuleFailure as exc:
         result = dict(exc.result)
         result['msg'] = exc.msg

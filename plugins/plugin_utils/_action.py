@@ -13,6 +13,7 @@ pays no per-item module transfer.
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible import constants as C
@@ -34,6 +35,24 @@ class ControllerModuleAction(ActionBase):
     MODULE_SPEC = None
     RUN = None
 
+    def controller_context(self, task_vars):
+        """Extra keyword arguments for RUN that only the controller can provide (none by default)."""
+        return {}
+
+    def store_factory(self):
+        """Open a ``store`` option on the controller: vault secrets and the playbook directory included."""
+        from ansible_collections.azdo.auth.plugins.module_utils._stores import open_store
+        from ansible_collections.azdo.auth.plugins.plugin_utils._vault import AnsibleVaultCipher
+        loader = self._loader
+
+        def factory(spec):
+            cipher = None
+            if (spec or {}).get('backend', 'ansible_vault') == 'ansible_vault':
+                vault = getattr(loader, '_vault', None)
+                cipher = AnsibleVaultCipher(getattr(vault, 'secrets', None), (spec or {}).get('vault_id'))
+            return open_store(spec, vault_cipher=cipher, basedir=loader.get_basedir())
+        return factory
+
     def run(self, tmp=None, task_vars=None):
         result = super(ControllerModuleAction, self).run(tmp, task_vars)
         del tmp
@@ -50,8 +69,10 @@ class ControllerModuleAction(ActionBase):
         # The run's local temporary directory outlives this forked worker and dies with the run.
         use_run_cache(os.path.join(C.DEFAULT_LOCAL_TMP, RUN_CACHE_NAME))
         run_function = type(self).RUN
-        failed, outcome = call(run_function, validation.validated_parameters, bool(self._task.check_mode),
-                               warnings.append)
+        # Plain Python types, as a module would receive them (templated values carry data tags).
+        params = json.loads(json.dumps(validation.validated_parameters))
+        failed, outcome = call(run_function, params, bool(self._task.check_mode),
+                               warnings.append, **self.controller_context(task_vars or {}))
         result.update(outcome)
         if failed:
             result['failed'] = True

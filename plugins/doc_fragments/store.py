@@ -99,3 +99,6 @@ options:
         description: V(azure_key_vault) - Microsoft Entra authority host for sovereign clouds (default the public cloud).
         type: str
 '''
+
+    # The same option where a store is optional (azdo.auth.store.optional).
+    OPTIONAL = DOCUMENTATION.replace('    type: dict\n    required: true\n', '    type: dict\n    required: false\n', 1)

@@ -297,18 +297,149 @@ def _windows_auth(method, username, password):
 # The client
 # --------------------------------------------------------------------------------------------
 
-class AdoClient(object):
+class HttpTransport(object):
+    """Sessions, TLS on every request, bounded retries honouring Retry-After, secret redaction.
+
+    AdoClient adds Azure DevOps authentication and parsing; token endpoints (Entra ID, Azure DevOps
+    OAuth) use the transport directly through post_form().
+    """
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=30, retries=3, retry_max_delay=60,
+                 sleep=time.sleep, warn=None):
+        if requests is None:
+            raise AdoConfigError('The Python package requests is required on the controller (pip install requests): %s'
+                                 % REQUESTS_IMPORT_ERROR)
+        self._secrets = set()
+        self._warn = warn or (lambda msg: None)
+        self._auth = None
+        self.verify = ca_path if ca_path else bool(validate_certs)
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.retry_max_delay = float(retry_max_delay)
+        # A client never retries more than this many times in total, whatever the request count.
+        self._retry_budget = max(self.retries, self.retries * 10)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self.request_count = 0
+        self.session = requests.Session()
+        self.session.headers.update({'Accept': 'application/json', 'User-Agent': USER_AGENT})
+
+    def _remember(self, secret):
+        if not secret:
+            return
+        self._secrets.add(secret)
+        self._secrets.add(basic_pat_value(secret))
+        self._secrets.add(base64.b64encode(secret.encode('utf-8')).decode('ascii'))
+        self._secrets.add(quote(secret, safe=''))
+
+    def redact(self, text):
+        """Replace every known secret (and its Basic/base64/URL-encoded forms) in text."""
+        if text is None:
+            return None
+        text = str(text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret and secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _wait_gate(self):
+        """All threads sharing this client back off together after a 429."""
+        with self._lock:
+            delay = self._not_before - time.time()
+        if delay > 0:
+            self._sleep(delay)
+
+    def _take_retry(self):
+        with self._lock:
+            if self._retry_budget <= 0:
+                return False
+            self._retry_budget -= 1
+            return True
+
+    def _backoff(self, attempt, response=None):
+        delay = None
+        if response is not None:
+            delay = parse_retry_after(response.headers.get('Retry-After'))
+        if delay is None:
+            delay = min(8.0, 0.5 * (2 ** attempt)) * (0.75 + random.random() / 2)
+        delay = min(delay, self.retry_max_delay)
+        if response is not None and response.status_code == 429:
+            with self._lock:
+                self._not_before = max(self._not_before, time.time() + delay)
+        return delay
+
+    def _send_once(self, method, url, params, json_body, headers, data=None):
+        with self._lock:
+            self.request_count += 1
+        return self.session.request(method, url, params=params, json=json_body, headers=headers, data=data,
+                                    auth=self._auth, verify=self.verify, timeout=self.timeout,
+                                    allow_redirects=False)
+
+    def _send(self, method, url, params=None, json_body=None, headers=None, data=None):
+        """Send with bounded retries; returns a final requests.Response (any status)."""
+        attempt = 0
+        redirects = 0
+        while True:
+            self._wait_gate()
+            try:
+                response = self._send_once(method, url, params, json_body, headers, data)
+            except requests.exceptions.SSLError as exc:
+                raise AdoTlsError(self.redact('TLS handshake with %s failed: %s' % (_host_of(url), _short(exc))), url=url)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt < self.retries and self._take_retry():
+                    self._sleep(self._backoff(attempt))
+                    attempt += 1
+                    continue
+                what = 'did not answer within %s s' % self.timeout if isinstance(exc, requests.exceptions.Timeout) \
+                    else 'could not be reached'
+                raise AdoConnectionError(self.redact('%s %s after %d attempt(s): %s' % (_host_of(url), what, attempt + 1, _short(exc))),
+                                         url=url)
+            except requests.exceptions.RequestException as exc:
+                raise AdoConnectionError(self.redact('Request to %s failed: %s' % (_host_of(url), _short(exc))), url=url)
+            if response.status_code in RETRY_STATUSES and attempt < self.retries and self._take_retry():
+                delay = self._backoff(attempt, response)
+                response.close()
+                if response.status_code != 429:
+                    self._sleep(delay)  # a 429 sets the shared gate instead, waited for at the loop's top
+                attempt += 1
+                continue
+            if 300 <= response.status_code < 400 and response.headers.get('Location'):
+                target = _resolve(url, response.headers['Location'])
+                if _same_origin_or_upgrade(url, target) and not _looks_like_signin(target) and redirects < 3:
+                    redirects += 1
+                    url, params = target, None
+                    continue
+                raise AdoSignInError(
+                    self.redact('%s %s was redirected to %s instead of answering: %s' % (
+                        method, _path_of(url), _host_of(target) + _path_of(target),
+                        'a sign-in page (the credential was not accepted)' if _looks_like_signin(target)
+                        else 'another host; credentials are not sent there')),
+                    status=response.status_code, headers=dict(response.headers), url=url)
+            return response
+
+    def post_form(self, url, form, secret_fields=()):
+        """POST an application/x-www-form-urlencoded body (token endpoints); returns the final response.
+
+        The values of ``secret_fields`` are redacted from every error this transport raises.
+        """
+        for field in secret_fields:
+            if form.get(field):
+                self._remember(str(form[field]))
+        return self._send('POST', url, data=form)
+
+
+class AdoClient(HttpTransport):
     """One authenticated connection to an Azure DevOps organization or collection."""
 
     def __init__(self, url, pat=None, access_token=None, auth_method=None, username=None, password=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3, api_version=None,
                  allow_http=False, retry_max_delay=60, sleep=time.sleep, warn=None):
-        if requests is None:
-            raise AdoConfigError('The Python package requests is required on the controller (pip install requests): %s'
-                                 % REQUESTS_IMPORT_ERROR)
+        super(AdoClient, self).__init__(validate_certs=validate_certs, ca_path=ca_path, timeout=timeout,
+                                        retries=retries, retry_max_delay=retry_max_delay, sleep=sleep, warn=warn)
         self.url = normalize_url(url, allow_http)
-        self._secrets = set()
-        self._warn = warn or (lambda msg: None)
         self.auth_method = self._pick_auth_method(auth_method, pat, access_token, username, password)
         self.token_hint = None
         if self.auth_method == 'pat':
@@ -332,25 +463,7 @@ class AdoClient(object):
             except ValueError:
                 raise AdoConfigError('api_version %r is not an api-version such as 7.1 or 7.1-preview.1.' % (api_version,))
         self.pinned_version = api_version
-        if ca_path:
-            self.verify = ca_path
-        else:
-            self.verify = bool(validate_certs)
-        self.timeout = timeout
-        self.retries = max(0, int(retries))
-        self.retry_max_delay = float(retry_max_delay)
-        # A client never retries more than this many times in total, whatever the request count.
-        self._retry_budget = max(self.retries, self.retries * 10)
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._not_before = 0.0
-        self.request_count = 0
-        self.session = requests.Session()
-        self.session.headers.update({
-            'Accept': 'application/json',
-            'User-Agent': USER_AGENT,
-            'X-TFS-FedAuthRedirect': 'Suppress',
-        })
+        self.session.headers['X-TFS-FedAuthRedirect'] = 'Suppress'
         self.connection_data = None
 
     # -- set-up helpers -----------------------------------------------------------------------
@@ -393,24 +506,6 @@ class AdoClient(object):
             raise AdoConfigError('%s contains white space or control characters inside the token.' % name)
         return stripped
 
-    def _remember(self, secret):
-        if not secret:
-            return
-        self._secrets.add(secret)
-        self._secrets.add(basic_pat_value(secret))
-        self._secrets.add(base64.b64encode(secret.encode('utf-8')).decode('ascii'))
-        self._secrets.add(quote(secret, safe=''))
-
-    def redact(self, text):
-        """Replace every known secret (and its Basic/base64/URL-encoded forms) in text."""
-        if text is None:
-            return None
-        text = str(text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret and secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
     # -- URLs and versions -------------------------------------------------------------------
 
     def _full_url(self, path, base_url=None):
@@ -448,83 +543,6 @@ class AdoClient(object):
             _VERSION_CACHE[self._server_key(base_url)] = version
             _VERSION_CACHE[self._server_key()] = version
             _persist_caches()
-
-    # -- sending ------------------------------------------------------------------------------
-
-    def _wait_gate(self):
-        """All threads sharing this client back off together after a 429."""
-        with self._lock:
-            delay = self._not_before - time.time()
-        if delay > 0:
-            self._sleep(delay)
-
-    def _take_retry(self):
-        with self._lock:
-            if self._retry_budget <= 0:
-                return False
-            self._retry_budget -= 1
-            return True
-
-    def _backoff(self, attempt, response=None):
-        delay = None
-        if response is not None:
-            delay = parse_retry_after(response.headers.get('Retry-After'))
-        if delay is None:
-            delay = min(8.0, 0.5 * (2 ** attempt)) * (0.75 + random.random() / 2)
-        delay = min(delay, self.retry_max_delay)
-        if response is not None and response.status_code == 429:
-            with self._lock:
-                self._not_before = max(self._not_before, time.time() + delay)
-        return delay
-
-    def _send_once(self, method, url, params, json_body, headers):
-        with self._lock:
-            self.request_count += 1
-        return self.session.request(method, url, params=params, json=json_body, headers=headers,
-                                    auth=self._auth, verify=self.verify, timeout=self.timeout,
-                                    allow_redirects=False)
-
-    def _send(self, method, url, params=None, json_body=None, headers=None):
-        """Send with bounded retries; returns a final requests.Response (any status)."""
-        attempt = 0
-        redirects = 0
-        while True:
-            self._wait_gate()
-            try:
-                response = self._send_once(method, url, params, json_body, headers)
-            except requests.exceptions.SSLError as exc:
-                raise AdoTlsError(self.redact('TLS handshake with %s failed: %s' % (_host_of(url), _short(exc))), url=url)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if attempt < self.retries and self._take_retry():
-                    self._sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                what = 'did not answer within %s s' % self.timeout if isinstance(exc, requests.exceptions.Timeout) \
-                    else 'could not be reached'
-                raise AdoConnectionError(self.redact('%s %s after %d attempt(s): %s' % (_host_of(url), what, attempt + 1, _short(exc))),
-                                         url=url)
-            except requests.exceptions.RequestException as exc:
-                raise AdoConnectionError(self.redact('Request to %s failed: %s' % (_host_of(url), _short(exc))), url=url)
-            if response.status_code in RETRY_STATUSES and attempt < self.retries and self._take_retry():
-                delay = self._backoff(attempt, response)
-                response.close()
-                if response.status_code != 429:
-                    self._sleep(delay)  # a 429 sets the shared gate instead, waited for at the loop's top
-                attempt += 1
-                continue
-            if 300 <= response.status_code < 400 and response.headers.get('Location'):
-                target = _resolve(url, response.headers['Location'])
-                if _same_origin_or_upgrade(url, target) and not _looks_like_signin(target) and redirects < 3:
-                    redirects += 1
-                    url, params = target, None
-                    continue
-                raise AdoSignInError(
-                    self.redact('%s %s was redirected to %s instead of answering: %s' % (
-                        method, _path_of(url), _host_of(target) + _path_of(target),
-                        'a sign-in page (the credential was not accepted)' if _looks_like_signin(target)
-                        else 'another host; credentials are not sent there')),
-                    status=response.status_code, headers=dict(response.headers), url=url)
-            return response
 
     def request(self, method, path, params=None, json_body=None, api_version=None, base_url=None, expect_json=True):
         """Call the API and return the parsed JSON body (None for an empty answer).

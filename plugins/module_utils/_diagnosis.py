@@ -169,3 +169,101 @@ def diagnose(err, stage='connect', auth_method=None, token_hint=None, **context)
 def failure_message(subject, diagnosis):
     """One line a person can act on: what failed, the likely cause, the fix."""
     return '%s: %s %s Fix: %s' % (subject, diagnosis['code'], diagnosis['message'], diagnosis['remediation'])
+
+
+# --------------------------------------------------------------------------------------------
+# Token endpoint failures: Microsoft Entra ID v2 (AADSTS codes) and the legacy Azure DevOps OAuth endpoint.
+# --------------------------------------------------------------------------------------------
+
+_RE_AUTHORIZE = ('Authorise again once with flow: authorization_code and a new code, then let the play refresh it '
+                 'on schedule (before it expires).')
+
+# AADSTS number -> (code, what happened, what to do)
+TOKEN_ERRORS = {
+    7000215: ('INVALID_CLIENT_SECRET', 'The client secret is wrong.',
+              'Use the secret value (not its id) of the app registration, or create a new secret under Certificates & '
+              'secrets and update the stored client_secret.'),
+    7000222: ('CLIENT_SECRET_EXPIRED', 'The client secret has expired.',
+              'Create a new client secret for the app registration and update the stored client_secret; prefer a '
+              'certificate or a federated credential, which do not need rotating secrets.'),
+    7000218: ('MISSING_CLIENT_CREDENTIAL', 'The request carried neither a client secret nor a client assertion.',
+              'Set client_secret, client_certificate or client_assertion.'),
+    700016: ('APP_NOT_FOUND', 'The application (client_id) was not found in the tenant.',
+             'Check client_id and tenant_id; the app must be registered in (or consented to) that tenant.'),
+    90002: ('TENANT_NOT_FOUND', 'The tenant was not found.',
+            'Check tenant_id (the directory id or a verified domain of the Microsoft Entra tenant).'),
+    70011: ('INVALID_SCOPE', 'The scope is not valid.',
+            'For Azure DevOps use scope 499b84ac-1321-427f-aa17-267ca6975798/.default (the Azure DevOps application id).'),
+    500011: ('RESOURCE_NOT_IN_TENANT', 'Azure DevOps is not known as a resource in this tenant.',
+             'Use scope 499b84ac-1321-427f-aa17-267ca6975798/.default and check that the tenant is connected to the '
+             'organization.'),
+    700027: ('CERTIFICATE_NOT_REGISTERED', 'The client assertion is signed with a key that is not registered on the app.',
+             'Upload the certificate (public part) to the app registration, or point client_certificate at the PEM '
+             'whose certificate is registered.'),
+    700024: ('ASSERTION_TIME_INVALID', 'The client assertion is outside its validity period.',
+             'Check the controller clock (NTP): the assertion is valid for ten minutes from now.'),
+    70021: ('NO_FEDERATED_CREDENTIAL', 'No federated credential of the app matches the assertion (issuer, subject, '
+                                       'audience).',
+            'Add a federated identity credential to the app with the issuer and subject of the pipeline token (for '
+            'example subject sc://ORG/PROJECT/CONNECTION) and audience api://AzureADTokenExchange.'),
+    70008: ('REFRESH_TOKEN_EXPIRED', 'The refresh token or authorization code has expired.', _RE_AUTHORIZE),
+    700082: ('REFRESH_TOKEN_EXPIRED', 'The refresh token expired after a long time without use.', _RE_AUTHORIZE),
+    54005: ('CODE_ALREADY_USED', 'The authorization code was already redeemed: a code works once.',
+            'Obtain a new code from the authorize URL and run the authorization_code flow again.'),
+    53003: ('CONDITIONAL_ACCESS', 'A conditional access policy blocked the token request.',
+            'Ask the Entra administrator to allow this workload (conditional access for workload identities), or run '
+            'from an allowed network.'),
+}
+
+# OAuth 'error' value -> (code, what happened, what to do), when no AADSTS code decides.
+OAUTH_ERRORS = {
+    'invalid_grant': ('REFRESH_TOKEN_INVALID',
+                      'The refresh token or code was rejected: expired, revoked, or already used (Azure DevOps OAuth '
+                      'refresh tokens are single use; a consumed one is refused).',
+                      _RE_AUTHORIZE + ' If another job refreshed the same token, read the new pair from the store instead.'),
+    'invalid_client': ('INVALID_CLIENT', 'The client credentials (client id, secret or assertion) were rejected.',
+                       'Check client_id and the client secret or certificate of the app registration.'),
+    'unauthorized_client': ('UNAUTHORIZED_CLIENT', 'The app may not use this grant type.',
+                            'Enable the flow for the app registration, or use the flow it allows.'),
+    'invalid_scope': ('INVALID_SCOPE', 'The scope is not valid for this app.',
+                      'Request only scopes the app was registered with.'),
+    'invalid_request': ('INVALID_REQUEST', 'The token endpoint refused the request as malformed.',
+                        'Check redirect_uri (it must match the app registration exactly) and the other flow settings.'),
+    'unsupported_grant_type': ('UNSUPPORTED_GRANT_TYPE', 'The endpoint does not support this flow.',
+                               'Use a flow the provider supports (client_credentials, refresh_token, authorization_code).'),
+    'temporarily_unavailable': ('TOKEN_ENDPOINT_UNAVAILABLE', 'The identity provider is temporarily unavailable.',
+                                'Retry later.'),
+}
+
+
+def diagnose_token_error(status, body):
+    """Diagnosis mapping for a token endpoint error answer (Entra ``error``/``error_codes`` or legacy
+    ``Error``/``ErrorDescription``). ``body`` is the parsed JSON (or None)."""
+    body = body if isinstance(body, dict) else {}
+    error = body.get('error') or body.get('Error')
+    description = body.get('error_description') or body.get('ErrorDescription') or ''
+    codes = body.get('error_codes') or []
+    aadsts = None
+    for number in list(codes) + [description]:
+        text = str(number)
+        if text.startswith('AADSTS'):
+            text = text[6:]
+        digits = ''.join(ch for ch in text.split(':')[0] if ch.isdigit())
+        if digits and int(digits) in TOKEN_ERRORS:
+            aadsts = int(digits)
+            break
+    if aadsts is not None:
+        code, message, remediation = TOKEN_ERRORS[aadsts]
+        error_code = 'AADSTS%d' % aadsts
+    elif error in OAUTH_ERRORS:
+        code, message, remediation = OAUTH_ERRORS[error]
+        error_code = error
+    else:
+        code, message, remediation = ('TOKEN_REQUEST_FAILED', 'The token endpoint refused the request (HTTP %s).' % status,
+                                      'Read the provider message below and check the client settings.')
+        error_code = error
+    first_line = ' '.join(str(description).split('\r\n')[0].split())[:300]
+    if first_line:
+        message = '%s Provider said: %s' % (message, first_line)
+    return {'code': code, 'message': message, 'remediation': remediation, 'http_status': status,
+            'error_code': error_code}

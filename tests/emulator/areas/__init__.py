@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import core, identities, location, probes
+from . import core, graph, identities, location, oauth, probes
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..routing import Router
 
-AREA_MODULES = (location, core, identities, probes)
+AREA_MODULES = (location, core, identities, graph, probes, oauth)
 
 
 def register_all(router: "Router") -> None:

@@ -248,7 +248,7 @@ def diagnose_token_error(status, body):
         text = str(number)
         if text.startswith('AADSTS'):
             text = text[6:]
-        digits = ''.join(ch for ch in text.split(':')[0] if ch.isdigit())
+        digits = ''.join(ch for ch in text.split(':', 1)[0] if ch.isdigit())
         if digits and int(digits) in TOKEN_ERRORS:
             aadsts = int(digits)
             break
@@ -262,7 +262,7 @@ def diagnose_token_error(status, body):
         code, message, remediation = ('TOKEN_REQUEST_FAILED', 'The token endpoint refused the request (HTTP %s).' % status,
                                       'Read the provider message below and check the client settings.')
         error_code = error
-    first_line = ' '.join(str(description).split('\r\n')[0].split())[:300]
+    first_line = ' '.join(str(description).split('\r\n', 1)[0].split())[:300]
     if first_line:
         message = '%s Provider said: %s' % (message, first_line)
     return {'code': code, 'message': message, 'remediation': remediation, 'http_status': status,

@@ -64,7 +64,7 @@ MODULE_SPEC = dict(
         code=dict(type='str', no_log=True),
         redirect_uri=dict(type='str'),
         scope=dict(type='str'),
-        token_url=dict(type='str'),
+        token_url=dict(type='str', no_log=False),
         authority_host=dict(type='str', default=DEFAULT_AUTHORITY),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
@@ -104,7 +104,7 @@ def build_client_assertion(client_id, audience, pem_path, password=None, now=Non
         cert = x509.load_pem_x509_certificate(pem)
     except (ValueError, TypeError) as exc:
         raise AdoConfigError('client_certificate %s must be a PEM file with the certificate and its unencrypted private '
-                             'key (or set client_certificate_password): %s' % (pem_path, str(exc).split('\n')[0]))
+                             'key (or set client_certificate_password): %s' % (pem_path, str(exc).split('\n', 1)[0]))
     der = cert.public_bytes(serialization.Encoding.DER)
     now = int(now if now is not None else time.time())
     header = {'alg': 'RS256', 'typ': 'JWT', 'x5t': _b64url(hashlib.sha1(der).digest()),  # nosec - thumbprint, not security
@@ -337,7 +337,7 @@ def _call_token_endpoint(params, flow, refresh_token, sleep):
         url, form, secret_fields = token_form(params, flow, refresh_token, now=time.time())
         if not url.lower().startswith('https://') and not (params.get('allow_http') and url.lower().startswith('http://')):
             raise AdoConfigError('token endpoint %s must use https (set allow_http: true only for a test endpoint).'
-                                 % url.split('?')[0])
+                                 % url.split('?', 1)[0])
         response = transport.post_form(url, form, secret_fields)
     except AdoError as err:
         raise ModuleFailure('Token request failed: %s' % err)
@@ -348,7 +348,6 @@ def _call_token_endpoint(params, flow, refresh_token, sleep):
     if response.status_code != 200:
         diagnosis = diagnose_token_error(response.status_code, data)
         raise ModuleFailure('Token request to %s failed: %s %s Fix: %s' % (
-            url.split('?')[0], diagnosis['code'], transport.redact(diagnosis['message']), diagnosis['remediation']),
+            url.split('?', 1)[0], diagnosis['code'], transport.redact(diagnosis['message']), diagnosis['remediation']),
             diagnosis=dict(diagnosis, message=transport.redact(diagnosis['message'])), token_requests=1)
     return parse_token_answer(data, utc_now())
-

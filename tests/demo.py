@@ -23,6 +23,16 @@ def _secrets(emulator):
     return dict((key, entry['token']) for key, entry in emulator.fixture['credentials'].items())
 
 
+def _entra(emulator):
+    app = emulator.fixture['applications']['deploy-pipeline']
+    return {'tenant_id': emulator.fixture['tenant_id'], 'authority_host': emulator.base + '/_hosts/login',
+            'client_id': app['client_id'], 'client_secret': app['client_secret']}
+
+
+def _token_calls(emulator):
+    return len([r for r in emulator.requests() if '/oauth2/' in r['path']])
+
+
 def _table(rows):
     header = ('CREDENTIAL', 'COLLECTION', 'USER', 'VALID', 'DIAGNOSIS', 'REQ')
     body = []
@@ -63,20 +73,25 @@ def main():
         with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT, 0o600), 'w', encoding='utf-8') as handle:
             json.dump({'demo_cloud_url': cloud.url, 'demo_onprem_url': onprem.url, 'demo_secrets': _secrets(cloud),
                        'demo_allow_http': True, 'demo_report': report,
-                       'demo_store_file': os.path.join(work, 'demo-tokens.vault.yml')}, handle)
+                       'demo_store_file': os.path.join(work, 'demo-tokens.vault.yml'),
+                       'demo_entra': _entra(cloud)}, handle)
         env = dict(os.environ)
         env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(ROOT / '.cache' / 'collections'))
         cmd = [str(Path(sys.executable).with_name('ansible-playbook')), str(ROOT / 'playbooks' / 'demo.yml'),
                '-i', 'localhost,', '-e', 'ansible_connection=local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
                '-e', '@%s' % vars_file, '--vault-password-file', password_file]
+        cloud.reset_log()
         code, dummy = _run_demo(cmd, env)
+        first_token_calls = _token_calls(cloud)
         if code != 0 or not os.path.exists(report):
             print('demo playbook failed (exit %d)' % code)
             return code or 1
         with open(report, encoding='utf-8') as handle:
             first = json.load(handle)
         print('\n== Second run of the same demo (nothing should change) ==')
+        cloud.reset_log()
         code, changed_again = _run_demo(cmd, env)
+        second_token_calls = _token_calls(cloud)
         if code != 0:
             print('second demo run failed (exit %d)' % code)
             return code
@@ -95,8 +110,12 @@ def main():
         print('Token store (Ansible Vault file): demo-pipeline-pat stored=%s fingerprint=%s expires_at=%s; '
               'check with the PAT read back through the lookup: %s'
               % (store['changed'], store['fingerprint'], store['expires_at'], store['check_from_store']))
-        print('Second run: store changed=%s, tasks changed=%s (the report file is the only write)'
-              % (second['store']['changed'], changed_again))
+        entra = first['entra']
+        print('Entra service principal token: renewed=%s fingerprint=%s expires_at=%s; Azure DevOps check with it: %s '
+              '(as %s)' % (entra['renewed'], entra['fingerprint'], entra['expires_at'], entra['check'], entra['user']))
+        print('Token endpoint calls: first run %d, second run %d' % (first_token_calls, second_token_calls))
+        print('Second run: store changed=%s, token renewed=%s, tasks changed=%s (the report file is the only write)'
+              % (second['store']['changed'], second['entra']['renewed'], changed_again))
         print()
         print('demo finished in %.1f s' % (time.time() - started))
     return 0

@@ -22,5 +22,7 @@ def test_demo_prints_the_table_and_reruns_without_change(credentials):
                  'COLLECTION_NOT_FOUND'):
         assert code in output
     assert 'check with the PAT read back through the lookup: OK' in output
-    assert 'Second run: store changed=False' in output
+    assert 'Second run: store changed=False, token renewed=False' in output
+    assert 'Token endpoint calls: first run 1, second run 0' in output
+    assert 'Azure DevOps check with it: OK (as deploy-pipeline)' in output
     assert_no_secret(output, credentials.values())

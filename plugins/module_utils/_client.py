@@ -205,7 +205,11 @@ def normalize_url(url, allow_http=False):
         raise AdoConfigError('url must not contain white space: %r' % text)
     if '://' not in text:
         raise AdoConfigError('url %r has no scheme: write it as https://%s' % (text, text))
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        dummy = parts.port  # raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise AdoConfigError('url %r is not a valid URL: %s.' % (text, exc))
     scheme = parts.scheme.lower()
     if scheme not in ('http', 'https'):
         raise AdoConfigError('url %r must use https:// (or http:// with allow_http: true)' % text)
@@ -735,11 +739,14 @@ def _resolve(url, location):
 
 
 def _same_origin_or_upgrade(url, target):
-    a, b = urlsplit(url), urlsplit(target)
-    if (a.hostname or '').lower() != (b.hostname or '').lower():
+    try:
+        a, b = urlsplit(url), urlsplit(target)
+        if (a.hostname or '').lower() != (b.hostname or '').lower():
+            return False
+        if a.scheme == b.scheme:
+            return a.port == b.port
+    except ValueError:  # a malformed Location header is never followed
         return False
-    if a.scheme == b.scheme:
-        return a.port == b.port
     return a.scheme == 'http' and b.scheme == 'https'
 
 

@@ -350,3 +350,10 @@ def test_run_cache_shares_server_facts_across_processes(client_factory, tmp_path
     other = client_factory([make_response(200, {})], url='https://ado.example.com/tfs/C')
     other.get('_apis/projects', api_version='7.1')
     assert other.transport.calls[0]['params']['api-version'] == '5.0'
+
+
+def test_malformed_redirect_is_not_followed(client_factory):
+    client = client_factory([make_response(302, '', {'Location': 'https://[broken/x'})])
+    with pytest.raises(AdoSignInError):
+        client.get('_apis/projects')
+    assert client.request_count == 1

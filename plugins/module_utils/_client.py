@@ -720,12 +720,18 @@ def _looks_like(token):
 
 
 def _host_of(url):
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url[:100]
     return '%s://%s' % (parts.scheme, parts.netloc)
 
 
 def _path_of(url):
-    return urlsplit(url).path or '/'
+    try:
+        return urlsplit(url).path or '/'
+    except ValueError:
+        return ''
 
 
 def _resolve(url, location):

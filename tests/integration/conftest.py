@@ -103,7 +103,8 @@ def run_playbook(tmp_path_factory):
         run = PlaybookRun(completed)
         logs = ROOT / '.cache' / 'test-logs'
         logs.mkdir(parents=True, exist_ok=True)
-        (logs / ('%s.log' % Path(str(playbook)).stem)).write_text(run.output, encoding='utf-8')
+        name = Path(str(playbook)).stem + ('-' + str(extra_vars['target']) if (extra_vars or {}).get('target') else '')
+        (logs / ('%s.log' % name)).write_text(run.output, encoding='utf-8')
         return run
     return runner
 

@@ -103,3 +103,82 @@ def project_reference(project: Project, collection: Collection, app: "EmulatorAp
         "visibility": project.visibility,
         "lastUpdateTime": "2025-01-01T00:00:00Z",
     }
+
+
+# -- groups, descriptors and storage keys (Graph / Identities areas) --------
+
+GROUP_TYPE = "Microsoft.TeamFoundation.Identity"
+
+# Graph descriptor prefixes of subjects whose payload is an identity id (users,
+# service principals) and of groups (payload = the SID).
+USER_PREFIXES = ("aad", "aadsp", "win", "msa", "svc")
+GROUP_PREFIXES = ("vssgp", "aadgp")
+
+
+def b64url_decode(value: str) -> str | None:
+    """Decode the base64url payload of a descriptor (no padding); None when it is not base64 text."""
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def split_subject_descriptor(descriptor: str) -> tuple[str, str] | tuple[None, None]:
+    """``vssgp.Uy0x...`` -> (``vssgp``, ``S-1-9-...``); (None, None) when malformed."""
+    prefix, sep, payload = descriptor.strip().partition(".")
+    if not sep or not payload:
+        return None, None
+    decoded = b64url_decode(payload)
+    if decoded is None:
+        return None, None
+    return prefix.lower(), decoded
+
+
+def group_descriptor(group: Any) -> str:
+    """The identity descriptor of a group: ``Microsoft.TeamFoundation.Identity;S-1-9-...``."""
+    return f"{GROUP_TYPE};{group.sid}"
+
+
+def group_subject_descriptor(group: Any) -> str:
+    """The Graph descriptor of a group: ``vssgp.`` + base64url(SID)."""
+    return "vssgp." + _b64(group.sid)
+
+
+def scope_descriptor(scope_id: str) -> str:
+    """The Graph descriptor of a scope (organisation, collection or project): ``scp.`` + base64url(id)."""
+    return "scp." + _b64(scope_id)
+
+
+def group_identity_json(group: Any, directory: Any) -> dict[str, Any]:
+    """A group as the Identities API returns it (SHAPES.md section 5, SearchPCVUByName-onprem.json)."""
+    collection = directory.collection
+    scope_id = group.project.id if group.project else collection.id
+    properties = {
+        "SchemaClassName": _prop("Group"),
+        "Description": _prop(group.description),
+        "Domain": _prop(group.domain),
+        "Account": _prop(group.name),
+        "SecurityGroup": _prop("SecurityGroup"),
+        "SpecialType": _prop(group.special_type),
+        "ScopeId": _prop(scope_id, "System.Guid"),
+        "ScopeType": _prop("TeamProject" if group.project else "ServiceHost"),
+        "LocalScopeId": _prop(scope_id, "System.Guid"),
+        "SecuringHostId": _prop(collection.id, "System.Guid"),
+        "ScopeName": _prop(group.scope_name),
+        "GlobalScope": _prop("GlobalScope"),
+        "VirtualPlugin": _prop(""),
+    }
+    return {
+        "id": group.id,
+        "descriptor": group_descriptor(group),
+        "subjectDescriptor": group_subject_descriptor(group),
+        "providerDisplayName": group.principal_name,
+        "isActive": True,
+        "isContainer": True,
+        "members": [],
+        "memberOf": [],
+        "memberIds": [],
+        "properties": properties,
+        "resourceVersion": 2,
+        "metaTypeId": 255,
+    }

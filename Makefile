@@ -19,12 +19,13 @@ export PYTHONPATH := $(COLLECTIONS):$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help bootstrap demo test sanity units integration molecule lint clean
+.PHONY: help bootstrap demo test sanity units integration molecule lint docs clean
 
 help:
 	@echo "make demo   - run the end-to-end demo against local emulators"
 	@echo "make test   - sanity, unit, integration tests and lint (what CI runs)"
 	@echo "make units | integration | sanity | lint - one part"
+	@echo "make docs   - module, plugin and role reference into docs/reference/"
 
 bootstrap: $(VENV)/.bootstrapped $(COLLECTION_LINK)
 
@@ -78,6 +79,16 @@ molecule: bootstrap
 lint: bootstrap
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+# Module, plugin and role reference generated from the code's documentation (reStructuredText that
+# renders without Sphinx) into docs/reference/, which is git-ignored and left out of the build.
+docs: bootstrap
+	mkdir -p docs/reference
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --squash-hierarchy --fail-on-error \
+	  --output-format simplified-rst --cleanup everything --no-add-antsibull-docs-version \
+	  --dest-dir docs/reference azdo.auth
+	@echo "docs: docs/reference/index.rst"
 
 clean:
 	rm -rf $(CACHE) tests/output

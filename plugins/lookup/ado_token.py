@@ -13,7 +13,7 @@ author:
   - azdo.auth contributors (@azdo-auth)
 description:
   - Returns the main secret (C(value), or C(access_token)) of each named entry of a token store written by
-    M(azdo.auth.ado_token_store), M(azdo.auth.ado_oauth_token) or M(azdo.auth.ado_pat).
+    M(azdo.auth.ado_token_store) or M(azdo.auth.ado_oauth_token).
   - Use O(field) for another field, or V(all) for the whole entry.
   - The store comes from O(store), or from O(backend) and O(path), which can be set once in C(ansible.cfg) or the
     environment so playbooks stay short.

@@ -11,6 +11,8 @@ through the resource-areas API, once per run.
 
 from __future__ import annotations
 
+import concurrent.futures
+
 try:
     from urllib.parse import quote
 except ImportError:  # pragma: no cover
@@ -53,9 +55,19 @@ MODULE_SPEC = dict(
         required_scopes=dict(type='list', elements='str', default=[], choices=list(SCOPE_PROBES)),
         project=dict(type='str'),
         fail_on_invalid=dict(type='bool', default=True),
+        credentials=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str', required=True),
+            pat=dict(type='str', no_log=True),
+            access_token=dict(type='str', no_log=True),
+            url=dict(type='str'),
+            required_scopes=dict(type='list', elements='str', choices=list(SCOPE_PROBES)),
+            project=dict(type='str'),
+        ), mutually_exclusive=[('pat', 'access_token')], required_one_of=[('pat', 'access_token')]),
+        concurrency=dict(type='int', default=8),
     ),
     mutually_exclusive=[('pat', 'access_token')],
 )
+MAX_CONCURRENCY = 32
 
 _ANONYMOUS_DESCRIPTORS = ('microsoft.teamfoundation.unauthenticatedidentity', 'system:publicaccess')
 
@@ -162,6 +174,8 @@ def check_credential(client, required_scopes=(), project=None):
 
 def run(params, check_mode, warn):
     """ado_pat_check: read-only, so check mode runs the same checks."""
+    if params.get('credentials'):
+        return run_many(params, warn)
     try:
         scopes = validate_scopes(params.get('required_scopes'), params.get('project'))
         client = client_from_params(params, warn=warn)
@@ -173,3 +187,47 @@ def run(params, check_mode, warn):
         raise ModuleFailure(failure_message('Credential check against %s failed' % client.url, result['diagnosis']),
                             **result)
     return result
+
+
+def run_many(params, warn):
+    """Check a list of credentials concurrently (bounded): one task instead of a loop of many."""
+    concurrency = params.get('concurrency') or 8
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ModuleFailure('concurrency must be between 1 and %d.' % MAX_CONCURRENCY)
+    jobs = []
+    for item in params['credentials']:
+        try:
+            project = item.get('project') or params.get('project')
+            scopes = validate_scopes(item.get('required_scopes') if item.get('required_scopes') is not None
+                                     else params.get('required_scopes'), project)
+            item_params = dict(params, url=item.get('url') or params.get('url'), pat=item.get('pat'),
+                               access_token=item.get('access_token'))
+            client = client_from_params(item_params, warn=warn)
+        except AdoConfigError as err:
+            raise ModuleFailure('credentials[%s]: %s' % (item['name'], err))
+        jobs.append((item['name'], client, scopes, project))
+
+    def check(job):
+        name, client, scopes, project = job
+        result = check_credential(client, scopes, project)
+        result['name'] = name
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(concurrency, len(jobs))) as pool:
+        results = list(pool.map(check, jobs))
+    by_code = {}
+    for result in results:
+        by_code[result['diagnosis']['code']] = by_code.get(result['diagnosis']['code'], 0) + 1
+    invalid = [r['name'] for r in results if not r['valid']]
+    outcome = {
+        'changed': False,
+        'valid': not invalid,
+        'results': results,
+        'summary': {'total': len(results), 'valid': len(results) - len(invalid), 'invalid': len(invalid),
+                    'by_code': by_code},
+        'requests': sum(r['requests'] for r in results),
+    }
+    if invalid and params.get('fail_on_invalid', True):
+        raise ModuleFailure('%d of %d credentials are not valid: %s. See results[].diagnosis for the cause and fix of each.'
+                            % (len(invalid), len(results), ', '.join(invalid[:20])), **outcome)
+    return outcome

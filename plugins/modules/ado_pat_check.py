@@ -63,6 +63,43 @@ options:
         the diagnosis as a result instead.
     type: bool
     default: true
+  credentials:
+    description:
+      - Check many credentials in one task, concurrently (bounded by O(concurrency)), instead of a loop.
+      - Each entry has C(name) and C(pat) or C(access_token), and optionally C(url), C(required_scopes) and C(project)
+        (default the task's O(url), O(required_scopes) and O(project)). Top-level O(pat) and O(access_token) are
+        ignored in this mode.
+      - The result then has RV(results) (one per credential, in the given order) and RV(summary); RV(valid) is true when
+        all are valid.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: A name for the credential in the results (never the secret).
+        type: str
+        required: true
+      pat:
+        description: Personal access token.
+        type: str
+      access_token:
+        description: OAuth or Microsoft Entra ID access token.
+        type: str
+      url:
+        description: Collection URL for this credential.
+        type: str
+      required_scopes:
+        description: Scopes for this credential.
+        type: list
+        elements: str
+        choices: [vso.project, vso.code, vso.build, vso.work, vso.packaging, vso.identity, vso.release,
+                  vso.variablegroups_read, vso.serviceendpoint, vso.agentpools]
+      project:
+        description: Project for this credential.
+        type: str
+  concurrency:
+    description: How many credentials of O(credentials) are checked at the same time (1 to 32).
+    type: int
+    default: 8
 notes:
   - A PAT that is wrong, expired, revoked or lacks a scope gets HTTP 401 with an empty body from Azure DevOps;
     this module tells them apart by what it probes (validity first, then scopes).
@@ -96,6 +133,16 @@ EXAMPLES = r'''
     msg: "{{ audit.diagnosis.code }}: {{ audit.diagnosis.remediation }}"
   when: not audit.valid
 
+- name: Check every pipeline credential at once (concurrently, one request each for validity)
+  azdo.auth.ado_pat_check:
+    url: https://dev.azure.com/fabrikam
+    credentials:
+      - {name: build-pat, pat: "{{ build_pat }}"}
+      - {name: release-pat, pat: "{{ release_pat }}", required_scopes: [vso.release], project: Fabrikam-Fiber}
+      - {name: deploy-sp, access_token: "{{ lookup('azdo.auth.ado_token', 'deploy-sp') }}"}
+    fail_on_invalid: false
+  register: all_checks
+
 - name: Set the connection once for every module of the collection
   module_defaults:
     group/azdo.auth.ado:
@@ -109,7 +156,7 @@ EXAMPLES = r'''
 RETURN = r'''
 url:
   description: The normalised collection URL that was checked.
-  returned: always
+  returned: when O(credentials) is not given
   type: str
   sample: https://dev.azure.com/fabrikam
 valid:
@@ -206,6 +253,17 @@ requests:
   returned: always
   type: int
   sample: 3
+results:
+  description: With O(credentials), one result per credential (the keys above plus C(name)), in the given order.
+  returned: when O(credentials) is given
+  type: list
+  elements: dict
+  sample: [{"name": "build-pat", "valid": true, "diagnosis": {"code": "OK"}, "requests": 1}]
+summary:
+  description: With O(credentials), counts of C(total), C(valid), C(invalid) and C(by_code) (diagnosis code -> count).
+  returned: when O(credentials) is given
+  type: dict
+  sample: {"total": 3, "valid": 2, "invalid": 1, "by_code": {"OK": 2, "INVALID_OR_EXPIRED": 1}}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

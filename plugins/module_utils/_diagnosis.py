@@ -267,3 +267,34 @@ def diagnose_token_error(status, body):
         message = '%s Provider said: %s' % (message, first_line)
     return {'code': code, 'message': message, 'remediation': remediation, 'http_status': status,
             'error_code': error_code}
+
+
+# --------------------------------------------------------------------------------------------
+# PAT lifecycle API: logical errors arrive as HTTP 200 with patTokenError set.
+# --------------------------------------------------------------------------------------------
+
+PAT_TOKEN_ERRORS = {
+    'fullScopePatPolicyViolation': 'The organization policy forbids full-scoped PATs: request explicit scopes instead of '
+                                   'app_token.',
+    'globalPatPolicyViolation': 'The organization policy forbids PATs valid for all organizations (global PATs are retired).',
+    'patLifespanPolicyViolation': 'valid_to is beyond the maximum PAT lifetime the organization policy allows: choose an '
+                                  'earlier date or fewer valid_days.',
+    'invalidValidTo': 'valid_to is not a valid expiry date (it must be in the future).',
+    'invalidExpirationDate': 'valid_to is not a valid expiry date (it must be in the future and within the policy).',
+    'expiredPatCannotBeExtended': 'An expired PAT cannot be extended: use renew_strategy regenerate.',
+    'accessDenied': 'The identity may not manage PATs (access denied by the organization).',
+    'invalidScope': 'A scope is not valid: use scopes such as vso.code or vso.build, or app_token with allow_full_scope.',
+    'displayNameRequired': 'display_name is required.',
+    'invalidDisplayName': 'display_name is not valid.',
+    'authorizationNotFound': 'The PAT was not found (revoked or deleted meanwhile).',
+    'tokenNotFound': 'The PAT was not found (revoked or deleted meanwhile).',
+    'disablePatCreationPolicyViolation': 'The organization policy blocks creating PATs.',
+    'globalPATCreationBlocked': 'Creating global PATs is blocked.',
+    'userIdRequired': 'The call did not identify a user: use a user\'s Microsoft Entra access token.',
+    'invalidUserType': 'This kind of identity cannot own PATs: use a user\'s Microsoft Entra access token.',
+}
+
+
+def pat_token_error(code):
+    """A clear sentence for a patTokenError value (any value the service may add included)."""
+    return PAT_TOKEN_ERRORS.get(code, 'The PAT lifecycle API refused the request (patTokenError %s).' % code)

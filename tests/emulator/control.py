@@ -14,7 +14,8 @@ POST     /_emulator/config           change it, e.g. ``{"iis_basic_auth": true}`
 =======  ==========================  =============================================
 
 Runtime configuration keys: ``iis_basic_auth`` (bool, onprem: IIS Basic
-authentication enabled on the site), ``server_version`` (``2019``, ``2020``,
+authentication enabled on the site), ``latency`` (seconds every API answer is
+delayed, to measure concurrency), ``server_version`` (``2019``, ``2020``,
 ``2022``, ``2022.1``, ``cloud``), ``now`` (ISO date-time used instead of the
 clock for credential expiry, or null).
 """
@@ -57,6 +58,10 @@ def validate_config(changes: dict[str, Any]) -> dict[str, Any]:
             value = str(value)
             if value not in SERVER_VERSIONS:
                 raise ValueError(f"server_version must be one of {', '.join(SERVER_VERSIONS)}")
+            cleaned[key] = value
+        elif key == "latency":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 5:
+                raise ValueError("latency must be a number of seconds between 0 and 5")
             cleaned[key] = value
         elif key == "now":
             if value is not None:

@@ -61,7 +61,8 @@ class EmulatorApp:
         self.state = state
         self.mode = mode
         self.base = base
-        self.config: dict[str, Any] = {"iis_basic_auth": False, "server_version": server_version, "now": None}
+        self.config: dict[str, Any] = {"iis_basic_auth": False, "server_version": server_version, "now": None,
+                                       "latency": 0}
         self.router = Router()
         register_all(self.router)
         self.faults = FaultQueue()
@@ -121,6 +122,8 @@ class EmulatorApp:
         ctx.api_version = apiversion.requested_version(query, headers.get("Accept"))
         activity_id = str(uuid.uuid4())
 
+        if self.config.get("latency"):
+            time.sleep(float(self.config["latency"]))  # per request, in the handler thread: concurrent calls overlap
         fault = self.faults.take(method, path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import core, graph, identities, location, oauth, probes
+from . import core, graph, identities, location, oauth, probes, tokens
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..routing import Router
 
-AREA_MODULES = (location, core, identities, graph, probes, oauth)
+AREA_MODULES = (location, core, identities, graph, probes, oauth, tokens)
 
 
 def register_all(router: "Router") -> None:

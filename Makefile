@@ -90,5 +90,10 @@ docs: bootstrap
 	  --dest-dir docs/reference azdo.auth
 	@echo "docs: docs/reference/index.rst"
 
+# Benchmarks print figures (baselines in the same run); they are not part of make test.
+bench: bootstrap
+	$(BIN)/python bench/check_pat.py --credentials 200
+	$(BIN)/python bench/pat_inventory.py
+
 clean:
 	rm -rf $(CACHE) tests/output

@@ -19,7 +19,7 @@ export PYTHONPATH := $(COLLECTIONS):$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help bootstrap demo test sanity units integration molecule lint docs clean
+.PHONY: help bootstrap demo test sanity units integration molecule lint docs bench clean
 
 help:
 	@echo "make demo   - run the end-to-end demo against local emulators"

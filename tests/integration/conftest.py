@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.emulator import start_emulator
+from tests.utils.leak_scan import find_leaks
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / '.cache' / 'collections'
@@ -97,6 +98,8 @@ def run_playbook(tmp_path_factory):
         })
         for name in ('AZURE_DEVOPS_EXT_PAT', 'SYSTEM_ACCESSTOKEN', 'AZDO_URL', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
             run_env.pop(name, None)
+        log_file = work / ('ansible-%d.log' % len(list(work.iterdir())))
+        run_env['ANSIBLE_LOG_PATH'] = str(log_file)
         run_env.update(env or {})
         completed = subprocess.run(cmd, cwd=str(ROOT), env=run_env, capture_output=True, text=True, timeout=600,
                                    check=False)
@@ -105,6 +108,11 @@ def run_playbook(tmp_path_factory):
         logs.mkdir(parents=True, exist_ok=True)
         name = Path(str(playbook)).stem + ('-' + str(extra_vars['target']) if (extra_vars or {}).get('target') else '')
         (logs / ('%s.log' % name)).write_text(run.output, encoding='utf-8')
+        # Every playbook run of the suite is scanned: output, Ansible's log file and the extra vars stay secret-free
+        # except for the vars file itself (which is where tests put the secrets).
+        logged = log_file.read_text(encoding='utf-8', errors='replace') if log_file.exists() else ''
+        leaks = find_leaks(run.output + logged)
+        assert not leaks, 'secret material in the output of %s: %s' % (name, leaks)
         return run
     return runner
 

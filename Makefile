@@ -131,6 +131,8 @@ docs: bootstrap
 bench: bootstrap
 	$(BIN)/python bench/check_pat.py --credentials 200
 	$(BIN)/python bench/pat_inventory.py
+	$(BIN)/python bench/rotate_tokens.py --credentials 10
+	$(BIN)/python bench/iis_auth.py --hosts 50 --forks 10
 
 clean:
 	rm -rf $(CACHE) tests/output

@@ -378,9 +378,12 @@ class HttpTransport(object):
     def _send_once(self, method, url, params, json_body, headers, data=None):
         with self._lock:
             self.request_count += 1
-        return self.session.request(method, url, params=params, json=json_body, headers=headers, data=data,
-                                    auth=self._auth, verify=self.verify, timeout=self.timeout,
-                                    allow_redirects=False)
+        started = time.monotonic()
+        response = self.session.request(method, url, params=params, json=json_body, headers=headers, data=data,
+                                        auth=self._auth, verify=self.verify, timeout=self.timeout,
+                                        allow_redirects=False, stream=True)
+        _read_body(response, started + self.timeout, self.timeout)
+        return response
 
     def _send(self, method, url, params=None, json_body=None, headers=None, data=None):
         """Send with bounded retries; returns a final requests.Response (any status)."""
@@ -392,13 +395,15 @@ class HttpTransport(object):
                 response = self._send_once(method, url, params, json_body, headers, data)
             except requests.exceptions.SSLError as exc:
                 raise AdoTlsError(self.redact('TLS handshake with %s failed: %s' % (_host_of(url), _short(exc))), url=url)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 if attempt < self.retries and self._take_retry():
                     self._sleep(self._backoff(attempt))
                     attempt += 1
                     continue
                 what = 'did not answer within %s s' % self.timeout if isinstance(exc, requests.exceptions.Timeout) \
-                    else 'could not be reached'
+                    else 'broke off its answer (the body was cut short)' \
+                    if isinstance(exc, requests.exceptions.ChunkedEncodingError) else 'could not be reached'
                 raise AdoConnectionError(self.redact('%s %s after %d attempt(s): %s' % (_host_of(url), what, attempt + 1, _short(exc))),
                                          url=url)
             except requests.exceptions.RequestException as exc:
@@ -416,11 +421,16 @@ class HttpTransport(object):
                     redirects += 1
                     url, params = target, None
                     continue
-                raise AdoSignInError(
+                # Only a sign-in page means the credential was refused; another host (a moved server, a
+                # load balancer's canonical name) is an answer the collection does not follow.
+                error = AdoSignInError if _looks_like_signin(target) else AdoHttpError
+                raise error(
                     self.redact('%s %s was redirected to %s instead of answering: %s' % (
                         method, _path_of(url), _host_of(target) + _path_of(target),
                         'a sign-in page (the credential was not accepted)' if _looks_like_signin(target)
-                        else 'another host; credentials are not sent there')),
+                        else 'too many redirects' if _same_origin_or_upgrade(url, target)
+                        else 'another host; credentials are not sent there (if it is the right server, use its '
+                             'URL)')),
                     status=response.status_code, headers=dict(response.headers), url=url)
             return response
 
@@ -709,6 +719,45 @@ def _persist_caches():
 # --------------------------------------------------------------------------------------------
 # Small private helpers
 # --------------------------------------------------------------------------------------------
+
+def _read_body(response, deadline, timeout):
+    """Read a streamed answer's body by ``deadline`` so that ``timeout`` bounds the whole answer.
+
+    requests' timeout bounds each socket read, not the answer: a server sending its body a byte at a
+    time would hold the task for ever. read1() returns what one socket read brings. A body cut short
+    becomes ChunkedEncodingError and a stall ReadTimeout, as requests would raise them (both retried).
+    """
+    from urllib3 import exceptions as urllib3_errors  # a dependency of requests
+    raw = getattr(response, 'raw', None)
+    if getattr(response, '_content_consumed', False) or raw is None or not hasattr(raw, 'read'):
+        return  # already read
+    read = getattr(raw, 'read1', None) or raw.read
+    chunks = []
+    try:
+        while True:
+            chunk = read(65536, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise requests.exceptions.ReadTimeout('the answer did not arrive in full within %s s' % timeout)
+    except requests.exceptions.RequestException:
+        response.close()
+        raise
+    except (urllib3_errors.HTTPError, OSError) as exc:  # what requests would raise for the same failure
+        response.close()
+        if isinstance(exc, (urllib3_errors.ReadTimeoutError, TimeoutError)):
+            raise requests.exceptions.ReadTimeout(exc)
+        if isinstance(exc, urllib3_errors.DecodeError):
+            raise requests.exceptions.ContentDecodingError(exc)
+        if isinstance(exc, urllib3_errors.SSLError):
+            raise requests.exceptions.SSLError(exc)
+        if isinstance(exc, urllib3_errors.ProtocolError):
+            raise requests.exceptions.ChunkedEncodingError(exc)
+        raise requests.exceptions.ConnectionError(exc)
+    response._content = b''.join(chunks)
+    response._content_consumed = True
+
 
 def _looks_like(token):
     """'jwt' for a JSON Web Token (Entra/OAuth access token), 'pat' for a PAT-shaped string."""

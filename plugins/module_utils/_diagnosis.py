@@ -258,6 +258,12 @@ def diagnose_token_error(status, body):
     elif error in OAUTH_ERRORS:
         code, message, remediation = OAUTH_ERRORS[error]
         error_code = error
+    elif status == 429 or (isinstance(status, int) and status >= 500):
+        # Throttling or a server/proxy fault that outlasted the retries: not the client settings.
+        code, message, remediation = OAUTH_ERRORS['temporarily_unavailable']
+        message = '%s (HTTP %s, after the allowed retries).' % (message.rstrip('.'), status)
+        remediation = 'Retry later, or raise retries; Retry-After is honoured up to retry_max_delay.'
+        error_code = error
     else:
         code, message, remediation = ('TOKEN_REQUEST_FAILED', 'The token endpoint refused the request (HTTP %s).' % status,
                                       'Read the provider message below and check the client settings.')

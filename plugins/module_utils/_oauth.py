@@ -70,6 +70,7 @@ MODULE_SPEC = dict(
         ca_path=dict(type='path'),
         timeout=dict(type='int', default=30),
         retries=dict(type='int', default=3),
+        retry_max_delay=dict(type='int', default=60),
         allow_http=dict(type='bool', default=False),
         store=store_argspec(required=False),
         name=dict(type='str'),
@@ -333,7 +334,8 @@ def run(params, check_mode, warn, store_factory=None, recovery_dir=None, sleep=t
 def _call_token_endpoint(params, flow, refresh_token, sleep):
     try:
         transport = HttpTransport(validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
-                                  timeout=params.get('timeout') or 30, retries=params.get('retries', 3), sleep=sleep)
+                                  timeout=params.get('timeout') or 30, retries=params.get('retries', 3),
+                                  retry_max_delay=params.get('retry_max_delay') or 60, sleep=sleep)
         url, form, secret_fields = token_form(params, flow, refresh_token, now=time.time())
         if not url.lower().startswith('https://') and not (params.get('allow_http') and url.lower().startswith('http://')):
             raise AdoConfigError('token endpoint %s must use https (set allow_http: true only for a test endpoint).'
@@ -345,6 +347,16 @@ def _call_token_endpoint(params, flow, refresh_token, sleep):
         data = json.loads(response.text.lstrip('\ufeff')) if response.text.strip() else None
     except ValueError:
         data = None
+    if 200 <= response.status_code < 300 and not isinstance(data, dict):
+        # A proxy's or sign-in page (200/203 HTML), or an answer cut short: not a token answer.
+        raise ModuleFailure('Token request to %s failed: it answered HTTP %d with %s instead of a JSON token answer: a '
+                            'proxy or sign-in page, or a truncated answer. Check token_url / authority_host and any proxy '
+                            'between the controller and the identity provider.' % (
+                                url.split('?', 1)[0], response.status_code,
+                                'an empty body' if not response.text.strip() else 'a body of %d bytes (%s)' % (
+                                    len(response.content),
+                                    (response.headers.get('Content-Type') or 'no content type').split(';')[0])),
+                            token_requests=1)
     if response.status_code != 200:
         diagnosis = diagnose_token_error(response.status_code, data)
         raise ModuleFailure('Token request to %s failed: %s %s Fix: %s' % (

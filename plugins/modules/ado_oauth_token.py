@@ -121,6 +121,10 @@ options:
     description: Retries after HTTP 429/5xx or connection errors, honouring C(Retry-After).
     type: int
     default: 3
+  retry_max_delay:
+    description: The longest wait, in seconds, between two attempts, whatever C(Retry-After) asks for.
+    type: int
+    default: 60
   allow_http:
     description: Allow a plain C(http://) token endpoint (test endpoints only).
     type: bool

@@ -12,7 +12,9 @@ unchanged entry creates no new version.
 from __future__ import annotations
 
 import os
+import time
 
+from ansible_collections.azdo.auth.plugins.module_utils._client import _read_body
 from ansible_collections.azdo.auth.plugins.module_utils._stores import StoreError, TokenStore
 
 HVAC_IMPORT_ERROR = None
@@ -23,6 +25,30 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without hvac
     hvac = None
     HVAC_IMPORT_ERROR = exc
+
+
+if hvac is not None:
+    class CrossHostRedirect(requests.exceptions.RequestException):
+        """Vault answered with a redirect to another host: neither the token nor the entry goes there."""
+
+    class _VaultSession(requests.Session):
+        """The session hvac uses: the X-Vault-Token header (and a write's body) never follows a redirect
+        to another host (requests strips only Authorization), and ``timeout`` bounds the whole answer."""
+
+        def rebuild_auth(self, prepared_request, response):
+            if self.should_strip_auth(response.request.url, prepared_request.url):
+                raise CrossHostRedirect(prepared_request.url.split('?', 1)[0])
+            super(_VaultSession, self).rebuild_auth(prepared_request, response)
+
+        def send(self, request, **kwargs):
+            timeout = kwargs.get('timeout')
+            if kwargs.get('stream') or not isinstance(timeout, (int, float)):
+                return super(_VaultSession, self).send(request, **kwargs)
+            kwargs['stream'] = True
+            started = time.monotonic()
+            response = super(_VaultSession, self).send(request, **kwargs)
+            _read_body(response, started + timeout, timeout)
+            return response
 
 
 class HashiCorpVaultStore(TokenStore):
@@ -38,8 +64,10 @@ class HashiCorpVaultStore(TokenStore):
         self.mount_point = spec.get('mount_point') or 'secret'
         self.prefix = (spec.get('path') or 'azdo-auth').strip('/')
         verify = spec.get('ca_path') or bool(spec.get('validate_certs', True))
+        session = _VaultSession()
+        session.verify = verify  # hvac prefers a given session's verify over its own argument
         self.client = hvac.Client(url=self.url, namespace=spec.get('namespace') or os.environ.get('VAULT_NAMESPACE'),
-                                  verify=verify, timeout=spec.get('timeout') or 30)
+                                  verify=verify, timeout=spec.get('timeout') or 30, session=session)
         self._versions = {}
         self._login(spec)
 
@@ -71,6 +99,10 @@ class HashiCorpVaultStore(TokenStore):
         return '%s/%s' % (self.prefix, name)
 
     def _error(self, exc, doing):
+        if isinstance(exc, CrossHostRedirect):
+            return StoreError('Cannot %s: %s redirected the request to %s, another host; the Vault token and the entry '
+                              'are not sent there. Set store.url to the address that answers (the active node).'
+                              % (doing, self.url, exc), 'config')
         if isinstance(exc, requests.exceptions.SSLError):
             return StoreError('Cannot %s: TLS verification failed (set store.ca_path to the CA that issued the '
                               'server certificate).' % doing, 'unreachable')
@@ -89,6 +121,13 @@ class HashiCorpVaultStore(TokenStore):
             return StoreError('Cannot %s: Vault is sealed or failing (%s).' % (doing, type(exc).__name__), 'unreachable')
         return StoreError('Cannot %s: %s: %s' % (doing, type(exc).__name__, ' '.join(str(exc).split())[:200]), 'error')
 
+    def _not_json(self, answer, doing):
+        """hvac returns the raw response when a 200 is not JSON (a proxy's page, a cut answer)."""
+        status = getattr(answer, 'status_code', None)
+        kind = (getattr(answer, 'headers', None) or {}).get('Content-Type') or 'no content type'
+        return StoreError('Cannot %s: %s answered HTTP %s with a body that is not Vault JSON (%s): a proxy or a '
+                          'truncated answer; check store.url.' % (doing, self.url, status, kind.split(';')[0]), 'error')
+
     def get(self, name):
         try:
             answer = self.client.secrets.kv.v2.read_secret_version(
@@ -98,6 +137,8 @@ class HashiCorpVaultStore(TokenStore):
             return None
         except Exception as exc:  # see _error
             raise self._error(exc, 'read %s' % name)
+        if not isinstance(answer, dict):
+            raise self._not_json(answer, 'read %s' % name)
         data = answer.get('data') or {}
         self._versions[name] = (data.get('metadata') or {}).get('version')
         return dict(data.get('data') or {})
@@ -112,7 +153,9 @@ class HashiCorpVaultStore(TokenStore):
                 cas=self._versions.get(name) or 0)
         except Exception as exc:  # see _error
             raise self._error(exc, 'write %s' % name)
-        version = ((answer or {}).get('data') or {}).get('version')
+        if not isinstance(answer, dict):
+            raise self._not_json(answer, 'confirm the write of %s (read it back to see whether it happened)' % name)
+        version = (answer.get('data') or {}).get('version')
         self._versions[name] = version
         return version
 

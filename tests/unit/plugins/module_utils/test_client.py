@@ -209,10 +209,12 @@ def test_redirect_to_sign_in_is_a_failure(client_factory):
 
 def test_redirect_to_other_host_is_not_followed(client_factory):
     client = client_factory([make_response(302, '', {'Location': 'https://evil.example.net/collect'})])
-    with pytest.raises(AdoSignInError) as err:
+    with pytest.raises(AdoHttpError) as err:
         client.get('_apis/projects')
     assert client.request_count == 1
     assert 'another host' in str(err.value)
+    # not a sign-in page: the credential was not refused, so not ANONYMOUS_REDIRECT
+    assert not isinstance(err.value, AdoSignInError) and err.value.kind == 'http'
 
 
 def test_redirect_to_same_host_is_followed(client_factory):
@@ -354,6 +356,6 @@ def test_run_cache_shares_server_facts_across_processes(client_factory, tmp_path
 
 def test_malformed_redirect_is_not_followed(client_factory):
     client = client_factory([make_response(302, '', {'Location': 'https://[broken/x'})])
-    with pytest.raises(AdoSignInError):
+    with pytest.raises(AdoHttpError):
         client.get('_apis/projects')
     assert client.request_count == 1

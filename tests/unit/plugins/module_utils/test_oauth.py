@@ -128,7 +128,9 @@ def test_freshness_allows_for_clock_skew():
     (400, {'error': 'invalid_grant', 'error_codes': [53003]}, 'CONDITIONAL_ACCESS'),
     (400, {'Error': 'invalid_grant', 'ErrorDescription': 'The refresh token has already been used.'}, 'REFRESH_TOKEN_INVALID'),
     (401, {'Error': 'invalid_client', 'ErrorDescription': 'The client assertion is not valid.'}, 'INVALID_CLIENT'),
-    (500, None, 'TOKEN_REQUEST_FAILED'),
+    (500, None, 'TOKEN_ENDPOINT_UNAVAILABLE'),
+    (429, {'error': 'throttled'}, 'TOKEN_ENDPOINT_UNAVAILABLE'),
+    (418, None, 'TOKEN_REQUEST_FAILED'),
 ])
 def test_token_errors(status, body, code):
     diagnosis = diagnose_token_error(status, body)

@@ -54,6 +54,7 @@ AREA_RELEASE = 'efc2f575-36ef-48e9-b672-0c6fb4a48ac5'
 
 AUTH_METHODS = ('pat', 'bearer', 'ntlm', 'negotiate')
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+NON_IDEMPOTENT = frozenset(('POST', 'PATCH'))
 REDACTED = '********'
 
 _CODE_RE = re.compile(r'\b(TF\d{5,6}|VS\d{6})\b')
@@ -385,10 +386,15 @@ class HttpTransport(object):
         _read_body(response, started + self.timeout, self.timeout)
         return response
 
-    def _send(self, method, url, params=None, json_body=None, headers=None, data=None):
-        """Send with bounded retries; returns a final requests.Response (any status)."""
+    def _send(self, method, url, params=None, json_body=None, headers=None, data=None, retry_unsafe=False):
+        """Send with bounded retries; returns a final requests.Response (any status).
+
+        POST and PATCH are not idempotent (a PAT create, a single-use refresh token): they are retried only when
+        the server cannot have acted on them - a 429, or a connection that was never established.
+        """
         attempt = 0
         redirects = 0
+        idempotent = retry_unsafe or method.upper() not in NON_IDEMPOTENT
         while True:
             self._wait_gate()
             try:
@@ -397,7 +403,8 @@ class HttpTransport(object):
                 raise AdoTlsError(self.redact('TLS handshake with %s failed: %s' % (_host_of(url), _short(exc))), url=url)
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                if attempt < self.retries and self._take_retry():
+                never_sent = isinstance(exc, requests.exceptions.ConnectTimeout)
+                if (idempotent or never_sent) and attempt < self.retries and self._take_retry():
                     self._sleep(self._backoff(attempt))
                     attempt += 1
                     continue
@@ -408,7 +415,8 @@ class HttpTransport(object):
                                          url=url)
             except requests.exceptions.RequestException as exc:
                 raise AdoConnectionError(self.redact('Request to %s failed: %s' % (_host_of(url), _short(exc))), url=url)
-            if response.status_code in RETRY_STATUSES and attempt < self.retries and self._take_retry():
+            retryable = response.status_code in RETRY_STATUSES if idempotent else response.status_code == 429
+            if retryable and attempt < self.retries and self._take_retry():
                 delay = self._backoff(attempt, response)
                 response.close()
                 if response.status_code != 429:
@@ -434,15 +442,17 @@ class HttpTransport(object):
                     status=response.status_code, headers=dict(response.headers), url=url)
             return response
 
-    def post_form(self, url, form, secret_fields=()):
+    def post_form(self, url, form, secret_fields=(), idempotent=False):
         """POST an application/x-www-form-urlencoded body (token endpoints); returns the final response.
 
-        The values of ``secret_fields`` are redacted from every error this transport raises.
+        The values of ``secret_fields`` are redacted from every error this transport raises. Pass
+        ``idempotent=True`` only when repeating the request cannot consume anything (client credentials):
+        a refresh or code exchange that the server processed before failing must not be sent twice.
         """
         for field in secret_fields:
             if form.get(field):
                 self._remember(str(form[field]))
-        return self._send('POST', url, data=form)
+        return self._send('POST', url, data=form, retry_unsafe=idempotent)
 
 
 class AdoClient(HttpTransport):

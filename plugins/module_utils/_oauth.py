@@ -340,7 +340,7 @@ def _call_token_endpoint(params, flow, refresh_token, sleep):
         if not url.lower().startswith('https://') and not (params.get('allow_http') and url.lower().startswith('http://')):
             raise AdoConfigError('token endpoint %s must use https (set allow_http: true only for a test endpoint).'
                                  % url.split('?', 1)[0])
-        response = transport.post_form(url, form, secret_fields)
+        response = transport.post_form(url, form, secret_fields, idempotent=flow == 'client_credentials')
     except AdoError as err:
         raise ModuleFailure('Token request failed: %s' % err)
     try:

@@ -147,6 +147,7 @@ def inventory(client, owner, concurrency, page_size, include_revoked, now):
     if owner == 'me':
         return _my_tokens(client, now)
     users = _users(client, None if owner == 'all' else owner)
+    client.area_url(AREA_TOKEN_ADMIN)  # looked up once, before the workers start
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(users) or 1))) as pool:
         chunks = list(pool.map(lambda user: _admin_tokens(client, user, page_size, include_revoked, now), users))
     return [row for chunk in chunks for row in chunk]

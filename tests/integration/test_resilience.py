@@ -42,6 +42,10 @@ def _writer(path, start, count):
         store.put('entry', build_entry('generation-%06d' % number))
 
 
+def _generation(path):
+    return int(yaml.safe_load(_cipher().decrypt(path.read_bytes()))['entry']['value'].split('-')[1])
+
+
 def test_writer_killed_at_random_points_of_200_writes(tmp_path):
     """Each round starts a writer for 200 writes and SIGKILLs it at a random moment: the file always decrypts to a
     complete generation (the old or the new one), and the next writer carries on."""
@@ -53,16 +57,19 @@ def test_writer_killed_at_random_points_of_200_writes(tmp_path):
     for dummy in range(12):
         writer = context.Process(target=_writer, args=(str(path), start, 200))
         writer.start()
-        time.sleep(rng.uniform(0.02, 0.6))
+        deadline = time.time() + 20
+        while time.time() < deadline and _generation(path) < start:  # let it write at least once, however busy
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
         os.kill(writer.pid, signal.SIGKILL)
         writer.join(10)
         value = yaml.safe_load(_cipher().decrypt(path.read_bytes()))['entry']['value']
         assert value.startswith('generation-')
         number = int(value.split('-')[1])
-        assert number == 0 or start <= number < start + 200
+        assert start <= number < start + 200
         seen.append(number)
         start += 200
-    assert len(set(seen)) > 6  # the writers really were killed mid-run, at different points
+    assert len(set(seen)) == 12  # every round's writer wrote, and was killed mid-run
 
 
 def test_two_rotate_tokens_runs_at_once_renew_exactly_once(tmp_path):

@@ -359,3 +359,23 @@ def test_malformed_redirect_is_not_followed(client_factory):
     with pytest.raises(AdoHttpError):
         client.get('_apis/projects')
     assert client.request_count == 1
+
+
+def test_post_is_not_retried_after_a_server_error(client_factory):
+    client = client_factory([make_response(503, '', {}), make_response(200, {'created': 1})], retries=3)
+    with pytest.raises(AdoHttpError):
+        client.request('POST', '_apis/tokens/pats', json_body={'displayName': 'x'})
+    assert client.request_count == 1
+
+
+def test_post_is_retried_after_429(client_factory):
+    client = client_factory([make_response(429, '', {'Retry-After': '1'}), make_response(200, {'created': 1})], retries=3)
+    assert client.request('POST', '_apis/tokens/pats', json_body={'displayName': 'x'}) == {'created': 1}
+    assert client.request_count == 2
+
+
+def test_post_is_not_retried_after_a_dropped_connection(client_factory):
+    client = client_factory([requests.exceptions.ConnectionError('reset by peer'), make_response(200, {})], retries=3)
+    with pytest.raises(AdoConnectionError):
+        client.request('POST', '_apis/tokens/pats', json_body={})
+    assert client.request_count == 1

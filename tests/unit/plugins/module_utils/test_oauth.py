@@ -149,3 +149,23 @@ def test_recovery_file_holds_the_pair_but_no_store_secret(tmp_path):
     assert content['recovery_store'] == {'backend': 'hashicorp_vault', 'url': 'https://vault.example'}
     assert 'vault-token-value' not in open(path).read()
     assert path in command and 'azdo.auth.ado_token_store' in command
+
+
+def test_refresh_is_never_sent_twice_after_a_server_error(monkeypatch):
+    """A legacy refresh the server may have processed (then failed) must not be repeated: it would consume the new
+    refresh token and lose it."""
+    sent = []
+
+    class Transport(object):
+        def __init__(self, **kwargs):
+            pass
+
+        def post_form(self, url, form, secret_fields=(), idempotent=False):
+            sent.append((form['grant_type'], idempotent))
+            raise _oauth.AdoError('down')
+
+    monkeypatch.setattr(_oauth, 'HttpTransport', Transport)
+    for flow, grant in (('refresh_token', 'refresh_token'), ('client_credentials', 'client_credentials')):
+        with pytest.raises(ModuleFailure):
+            _oauth._call_token_endpoint(params(provider='entra', refresh_token='r'), flow, 'r', None)
+    assert sent == [('refresh_token', False), ('client_credentials', True)]

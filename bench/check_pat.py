@@ -90,8 +90,8 @@ def main():
     fixture = copy.deepcopy(load_fixture_data())
     pats = [secrets.token_hex(26) for dummy in range(args.credentials)]
     for index, pat in enumerate(pats):
-        fixture['credentials']['bench-%03d' % index] = {'token': pat, 'owner': 'alice', 'scopes': ['vso.code'],
-                                                       'valid_to': '2099-01-01'}
+        fixture['credentials']['bench-%03d' % index] = {
+            'token': pat, 'owner': 'alice', 'scopes': ['vso.code'], 'valid_to': '2099-01-01'}
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.cache' / 'collections'), ANSIBLE_NOCOLOR='1')
     with start_emulator(mode='hosted', server_version='cloud', state=fixture) as emulator, \
             tempfile.TemporaryDirectory(prefix='bench-check-pat-') as tmp:

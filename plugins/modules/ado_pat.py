@@ -40,7 +40,7 @@ attributes:
     support: full
 options:
   display_name:
-    description: The PAT's display name: its identity for this module.
+    description: The PAT's display name, its identity for this module.
     type: str
     required: true
   scope:

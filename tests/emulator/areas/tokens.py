@@ -138,7 +138,7 @@ def create(ctx: "RequestContext") -> Response:
     error = _policy_error(ctx, identity, scope, valid_to, bool(data.get("allOrgs")))
     if error:
         return _result(None, error)
-    token = "".join(secrets.choice(_ALPHABET) for _ in range(52))
+    token = "".join(secrets.choice(_ALPHABET) for dummy in range(52))
     key = "pat-" + secrets.token_hex(8)
     cred = Credential(key=key, type="pat", token=token, owner=identity.key, display_name=str(data["displayName"]),
                       scopes=scope.split(), valid_from=ctx.app.now(), valid_to=valid_to,

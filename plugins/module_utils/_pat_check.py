@@ -191,7 +191,7 @@ def run(params, check_mode, warn):
 
 def run_many(params, warn):
     """Check a list of credentials concurrently (bounded): one task instead of a loop of many."""
-    concurrency = params.get('concurrency') or 8
+    concurrency = 8 if params.get('concurrency') is None else params['concurrency']
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ModuleFailure('concurrency must be between 1 and %d.' % MAX_CONCURRENCY)
     jobs = []

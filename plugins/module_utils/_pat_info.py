@@ -160,10 +160,10 @@ def run(params, check_mode, warn):
         owner = [owner]
     if not isinstance(owner, (str, list)) or (isinstance(owner, list) and not all(isinstance(o, str) for o in owner)):
         raise ModuleFailure('owner must be me, all, or a list of user principal names.')
-    concurrency = params.get('concurrency') or 8
+    concurrency = 8 if params.get('concurrency') is None else params['concurrency']
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ModuleFailure('concurrency must be between 1 and %d.' % MAX_CONCURRENCY)
-    page_size = params.get('page_size') or 100
+    page_size = 100 if params.get('page_size') is None else params['page_size']
     if not 1 <= page_size <= 1000:
         raise ModuleFailure('page_size must be between 1 and 1000.')
     try:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 from ansible.module_utils.basic import env_fallback
 
@@ -14,8 +15,10 @@ from ansible_collections.azdo.auth.plugins.module_utils._client import AUTH_METH
 
 CONNECTION_ARGSPEC = dict(
     url=dict(type='str', required=True, aliases=['organization_url', 'collection_url'], fallback=(env_fallback, ['AZDO_URL'])),
-    pat=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_DEVOPS_EXT_PAT'])),
-    access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['SYSTEM_ACCESSTOKEN'])),
+    # AZURE_DEVOPS_EXT_PAT / SYSTEM_ACCESSTOKEN apply only when no credential is given (client_from_params):
+    # an argspec fallback would fill pat next to an explicit access_token and make them conflict.
+    pat=dict(type='str', no_log=True),
+    access_token=dict(type='str', no_log=True),
     auth_method=dict(type='str', choices=list(AUTH_METHODS)),
     username=dict(type='str'),
     password=dict(type='str', no_log=True),
@@ -42,8 +45,13 @@ def client_from_params(params, warn=None):
         raise AdoConfigError('timeout must be a positive number of seconds.')
     if params.get('retries') is not None and not 0 <= params['retries'] <= 10:
         raise AdoConfigError('retries must be between 0 and 10.')
+    pat, access_token = params.get('pat'), params.get('access_token')
+    if not pat and not access_token and not params.get('username'):
+        pat = os.environ.get('AZURE_DEVOPS_EXT_PAT') or None
+        if not pat:
+            access_token = os.environ.get('SYSTEM_ACCESSTOKEN') or None
     return AdoClient(
-        params.get('url'), pat=params.get('pat'), access_token=params.get('access_token'),
+        params.get('url'), pat=pat, access_token=access_token,
         auth_method=params.get('auth_method'), username=params.get('username'), password=params.get('password'),
         validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
         timeout=params.get('timeout') or 30, retries=params.get('retries', 3),

@@ -123,7 +123,7 @@ EXAMPLES = r'''
 - name: Audit a credential on Azure DevOps Server without failing the play
   azdo.auth.ado_pat_check:
     url: https://ado.example.com/tfs/DefaultCollection
-    pat: "{{ lookup('ansible.builtin.env', 'AZURE_DEVOPS_EXT_PAT') }}"
+    pat: "{{ audit_pat }}"
     ca_path: /etc/pki/tls/certs/corp-ca.pem
     fail_on_invalid: false
   register: audit

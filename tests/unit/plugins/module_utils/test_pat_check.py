@@ -124,3 +124,14 @@ def test_run_fails_with_diagnosis_unless_told_not_to(monkeypatch, client_factory
 def test_run_bad_input_is_a_clear_failure():
     with pytest.raises(ModuleFailure, match='plain http'):
         run({'url': 'http://ado.example.com/tfs/C', 'pat': 'x' * 52, 'required_scopes': []}, False, None)
+
+
+def test_environment_credentials_apply_only_when_none_is_given(monkeypatch):
+    from ansible_collections.azdo.auth.plugins.module_utils._argspec import client_from_params
+    monkeypatch.setenv('AZURE_DEVOPS_EXT_PAT', 'e' * 52)
+    monkeypatch.setenv('SYSTEM_ACCESSTOKEN', 'eyJ.env.token')
+    base = {'url': 'https://dev.azure.com/fabrikam'}
+    assert client_from_params(base).auth_method == 'pat'
+    assert client_from_params(dict(base, access_token='eyJ.given.token')).auth_method == 'bearer'
+    monkeypatch.delenv('AZURE_DEVOPS_EXT_PAT')
+    assert client_from_params(base).auth_method == 'bearer'

@@ -96,17 +96,7 @@ def stop(directory):
     path = directory / 'services.json'
     if not path.exists():
         return
-    for pid in json.loads(path.read_text()).get('pids', []):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        for dummy in range(50):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
+    _stop_pids(json.loads(path.read_text()).get('pids', []))
     path.unlink()
 
 
